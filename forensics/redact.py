@@ -28,6 +28,10 @@ _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # key=value and "key": "value" shapes (query strings, env dumps, JSON bodies).
         r"(?:[?&;\s\"'{,]|^)(?:[a-z0-9_]*(?:token|api[_-]?key|apikey|secret|password|passwd))[\"']?\s*[=:]\s*[\"']?(?P<secret>[^\s\"'&,;}]{4,})",
         r"x-api-key[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"',}]+)",
+        # Header / env names with dashes or the secret word inside (X-Molecule-Admin-Token:,
+        # aws_secret_access_key = ..., private-key=...).
+        r"(?:[\s\"'{,(]|^)[a-z0-9_-]*(?:token|api[_-]?key|secret|passw(?:or)?d|access[_-]?key|private[_-]?key|credential)[a-z0-9_-]*[\"']?[ \t]*[:=][ \t]*[\"']?(?P<secret>[^\s\"'&,;}]{6,})",
+        r"\bcookie[\"']?\s*:\s*[^=\s;]+=(?P<secret>[^;\s\"']{6,})",
     )
 )
 
