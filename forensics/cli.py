@@ -16,6 +16,7 @@ from forensics import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "forensics.commands.analyze",
     "forensics.commands.signatures",
+    "forensics.commands.gitea",
 )
 
 
@@ -27,8 +28,15 @@ class UserError(Exception):
         self.exit_code = exit_code
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (plus a hint), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="forensics",
         description=(
             "Read Platform Boot runner logs (plus platform-server and deploy-workflow logs), "
