@@ -121,14 +121,14 @@ def extract(source: str, lines: Iterable[Line], catalogue: Catalogue, redactor: 
             step = sig.step
             if sig.kind == "step-start":
                 out.harness_seen = True
-                step = step or catalogue.step_of(line.text)
+                step = step or catalogue.step_of(line.match_text)
                 harness_step = step
             elif sig.kind == "ci-step-start":
                 name = line.text.split("Run ", 1)[-1]
                 ci_step = step or catalogue.step_of(name, only={"preflight", "teardown"})
                 harness_step = None
             elif step is None:
-                step = _resolve(sig, line.text, harness_step, ci_step, catalogue, out.harness_seen)
+                step = _resolve(sig, line.match_text, harness_step, ci_step, catalogue, out.harness_seen)
             if sig.kind in HARNESS_KINDS:
                 out.harness_seen = True
             per_sig[sig.id] += 1

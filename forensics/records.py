@@ -9,8 +9,9 @@ Invariants:
   field, an ISO date-time at the start of the line, and the harness ``[HH:MM:SS]`` clock,
   dated from the runner prefix or the latest date seen earlier in the same source.
 - ``Line.echo`` marks lines that are echoed script source (the body of GitHub's
-  ``##[group]Run …`` block: the script and its env; ``set -x`` trace lines): they are kept
-  for numbering but never matched as evidence.
+  ``##[group]Run …`` block: the script and its env, but never a ``[HH:MM:SS]`` harness line;
+  ``set -x`` trace lines): they are kept for numbering but never matched as evidence. A Gitea
+  ``::group::Run …`` is the workflow's own group (act_runner echoes no script): not echo.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ISO_ANYWHERE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})")
 HARNESS_CLOCK = re.compile(r"^\[(\d{2}):(\d{2}):(\d{2})\]")
 RUN_GROUP_CAP = 2000  # lines; GitHub always closes the block, this only guards broken logs
 JSON_TIME_KEYS = ("time", "ts", "timestamp", "@timestamp", "t", "date")
+JSON_MESSAGE_KEYS = ("msg", "message", "log", "text", "line", "MESSAGE", "output")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ class Line:
     ts: datetime | None
     text: str
     echo: bool = False      # echoed script source: numbered, never evidence
-    match_text: str = ""    # text used for matching (text + decoded JSON message)
+    match_text: str = ""    # text used for matching (a JSON record: its message first, then the raw text)
 
 
 def strip_ansi(text: str) -> str:
@@ -97,8 +99,12 @@ def _json_fields(text: str) -> tuple[datetime | None, str]:
             ts = _json_time(obj[key])
             if ts:
                 break
-    parts = [str(v) for k, v in obj.items() if isinstance(v, (str, int, float)) and k not in JSON_TIME_KEYS]
-    return ts, " ".join(parts)
+    # The human message comes first (so ``^``-anchored harness patterns match a harness line
+    # carried in a JSON record), then the other scalar fields on their own line.
+    lead = [str(obj[k]).rstrip("\r\n") for k in JSON_MESSAGE_KEYS if isinstance(obj.get(k), str)][:1]
+    rest = [str(v) for k, v in obj.items()
+            if isinstance(v, (str, int, float)) and k not in JSON_TIME_KEYS and k not in JSON_MESSAGE_KEYS]
+    return ts, "\n".join(lead + ([" ".join(rest)] if rest else []))
 
 
 class Clock:
@@ -138,7 +144,8 @@ def parse_line(source: str, number: int, raw: str, clock: Clock) -> Line:
         body = raw[m.end():]
         if ts:
             clock.seen(ts)
-    if body.startswith("##[group]Run ") or body.startswith("::group::Run "):
+    if body.startswith("##[group]Run "):   # GitHub's step header; Gitea never echoes a script,
+        # so a "::group::Run …" there is the workflow's own group around real output
         clock.in_run_group, clock.group_lines = True, 0
         echo = False
     elif clock.in_run_group and clock.group_lines > RUN_GROUP_CAP:
@@ -152,6 +159,8 @@ def parse_line(source: str, number: int, raw: str, clock: Clock) -> Line:
         echo = clock.in_run_group or body.startswith("+ ") or body.startswith("++ ")
     text = strip_ansi(body).rstrip()
     lead = text.lstrip()
+    if echo and clock.in_run_group and HARNESS_CLOCK.match(lead):
+        echo = False   # a "[HH:MM:SS] …" harness line is output, never script source
     match_text = text
     if ts is None:
         g = GO_LOG.match(lead)
@@ -160,7 +169,7 @@ def parse_line(source: str, number: int, raw: str, clock: Clock) -> Line:
         elif lead.startswith("{"):
             ts, message = _json_fields(lead)
             if message:
-                match_text = f"{text}\n{message}"
+                match_text = f"{strip_ansi(message)}\n{text}"
         else:
             i = ISO_START.match(lead)
             if i:

@@ -12,6 +12,9 @@ The reasoning mirrors the seed RCA:
   ``for_max`` = strongest line for it, ``for_sum`` = sum over distinct lines (each
   signature counts at most twice). A hypothesis is *ruled out* when the lines against it
   are decisive (a strength-3 line, or together >= 3) and nothing decisive speaks for it.
+  A workspace restart (kind ``reboot``) starts a new cold boot: when a supporting line
+  follows it, the "booted and served" lines from before it stop counting against a crash.
+- An infra-skip / PR-mode run exits 0: a green CI job alone is then not a pass.
 - Primary: on a failed run, the best-scoring hypothesis that is not ruled out (strongest
   line, then evidence at the failed step, then the sum), pinned only
   when its case is decisive (a strength-3 line, or together >= 4). Otherwise "unknown":
@@ -41,6 +44,8 @@ SUPPORT_MAX = 2
 RULE_OUT_SUM = 3
 PER_SIGNATURE_WEIGHT = 2
 EVIDENCE_CAP = 8
+REBOOT_KIND = "reboot"                # a structural line: the workspace (re)starts its runtime
+REBOOT_RESETS = ("cold-boot-crash",)  # hypotheses whose against-lines a later boot makes stale
 
 
 @dataclass(slots=True)
@@ -114,7 +119,28 @@ def weigh(events: Sequence[Event], by_id: dict[str, Signature]) -> dict[str, Wei
         key = (e.source, e.line)
         if key not in target or target[key][0] < strength:
             target[key] = (strength, e)
+    _forget_before_reboot(weights, [e for e in events if e.kind == REBOOT_KIND])
     return weights
+
+
+def _before(a: Event, b: Event) -> bool:
+    """``a`` happened before ``b``: file order within a source, else both timestamps."""
+    if a.source == b.source:
+        return a.line < b.line
+    return a.ts is not None and b.ts is not None and a.ts < b.ts
+
+
+def _forget_before_reboot(weights: dict[str, Weight], reboots: list[Event]) -> None:
+    """A workspace restart (config-PUT restart, auto-restart) starts a new cold boot: "it booted
+    and served" lines from before it say nothing about a crash that follows it. So when a
+    supporting (strength >= 2) line comes after a reboot, the against-lines from before that
+    reboot are dropped for the hypotheses in REBOOT_RESETS."""
+    for h in REBOOT_RESETS:
+        w = weights[h]
+        strong = [e for s, e in w.for_lines.values() if s >= SUPPORT_MAX]
+        cuts = [r for r in reboots if any(_before(r, f) for f in strong)]
+        if cuts:
+            w.against_lines = {k: v for k, v in w.against_lines.items() if not any(_before(v[1], r) for r in cuts)}
 
 
 def run_facts(events: Sequence[Event], total_lines: int, readable_sources: int, strengths: dict[str, int] | None = None) -> RunFacts:
@@ -127,7 +153,11 @@ def run_facts(events: Sequence[Event], total_lines: int, readable_sources: int, 
     harness_fails = [e for e in events if e.kind in HARNESS_FAIL]
     ci_fails = [e for e in events if e.kind in CI_FAIL_ORDER]
     hard_ci_fails = [e for e in ci_fails if e.kind in HARD_CI_FAIL]
-    passed = any(e.kind in PASS_KINDS for e in events)
+    skipped = any(e.kind in SKIP_KINDS for e in events)
+    # A green CI job only means the script exited 0: an infra-skip also exits 0, so it is a
+    # pass only with the run's own pass line, or with no skip line at all.
+    passed = any(e.kind == "run-pass" for e in events) or (
+        not skipped and any(e.kind in PASS_KINDS for e in events))
     if harness_fails or (ci_fails and not (passed and not hard_ci_fails)):
         first = _first_failure(harness_fails, ci_fails)
         meanings = _generic_meanings(events, first)
@@ -135,13 +165,13 @@ def run_facts(events: Sequence[Event], total_lines: int, readable_sources: int, 
     if passed:
         return RunFacts(Outcome.PASSED, served=served)
     ended = any(e.kind == "job-end" or (e.kind == "step-start" and e.step == "teardown") for e in events)
-    if ended and {"pong", "known-answer"} & set(served):
+    if ended and not skipped and {"pong", "known-answer"} & set(served):
         # No pass banner, but the agent answered, nothing failed and the run reached its end.
         return RunFacts(Outcome.PASSED, served=served)
     decisive = [e for e in events if e.hypothesis and e.direction == "for" and strengths.get(e.signature or "", 0) >= DECISIVE]
     if decisive:  # e.g. a platform log alone: no run verdict, but a decisive failure line
         return RunFacts(Outcome.FAILED, failed_step=decisive[0].step, first_failure=decisive[0], served=served)
-    if any(e.kind in SKIP_KINDS for e in events):
+    if skipped:
         return RunFacts(Outcome.INCONCLUSIVE, reason="the run skipped itself (infra-skip or PR mode), so nothing was proven", served=served)
     if not events:
         return RunFacts(Outcome.INCONCLUSIVE, reason="no recognised CI, harness or platform lines in the input", served=served)
@@ -149,7 +179,7 @@ def run_facts(events: Sequence[Event], total_lines: int, readable_sources: int, 
 
 
 STRUCTURAL = HARNESS_FAIL | PASS_KINDS | SKIP_KINDS | set(CI_FAIL_ORDER) | {
-    "step-start", "step-pass", "ci-step-start", "ci-step-pass", "job-end", "diagnostic", "status", "a2a-retry"}
+    "step-start", "step-pass", "ci-step-start", "ci-step-pass", "job-end", "diagnostic", "status", "a2a-retry", REBOOT_KIND}
 
 
 def _generic_meanings(events: Sequence[Event], first: Event | None) -> list[str]:
