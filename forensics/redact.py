@@ -25,6 +25,8 @@ _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(?P<secret>\bgithub_pat_[A-Za-z0-9_]{20,})",
         r"(?P<secret>\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)",
         r"(?P<secret>\bxox[abprs]-[A-Za-z0-9-]{10,})",
+        # JSON Web Tokens (session / API tokens printed bare, without a Bearer word).
+        r"(?P<secret>\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
         # key=value and "key": "value" shapes (query strings, env dumps, JSON bodies).
         r"(?:[?&;\s\"'{,]|^)(?:[a-z0-9_]*(?:token|api[_-]?key|apikey|secret|password|passwd))[\"']?\s*[=:]\s*[\"']?(?P<secret>[^\s\"'&,;}]{4,})",
         r"x-api-key[\"']?\s*[:=]\s*[\"']?(?P<secret>[^\s\"',}]+)",
