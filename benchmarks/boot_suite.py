@@ -72,12 +72,29 @@ def median_run(label: str, repeat: int, *args: str) -> float:
     return statistics.median(walls)
 
 
+def interleaved_runs(configs: dict[str, tuple[str, ...]], repeat: int) -> dict[str, list[float]]:
+    """Run each configuration `repeat` times, round-robin, so load from other work on the machine hits all
+    configurations alike; returns the wall times per configuration (failed runs are reported, still timed)."""
+    walls: dict[str, list[float]] = {label: [] for label in configs}
+    for i in range(repeat):
+        for label, args in configs.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                wall, rc, _ = run_suite(Path(tmp) / "reports", *args)
+            walls[label].append(wall)
+            print(f"  round {i + 1} {label:18s} wall {wall:.2f}s{'' if rc == 0 else f'  (rc={rc})'}")
+    return walls
+
+
 def detection_latency(samples: int) -> dict[str, list[float]]:
-    """Seconds between the platform announcing `online` and a wait observing it, per mode."""
+    """Seconds between the platform announcing `online` and a wait observing it, per mode.
+
+    The tenant runs with the cpu-exhaustion fault only for its 1 s agent boot: the change then happens while
+    the wait is in its steady state (polling at its cap), not during its first probe. An agent that boots in
+    ~0.1 s would be seen by the first poll and measure the wait's start, not its detection latency."""
     results: dict[str, list[float]] = {"events": [], "poll": []}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        tenant = local_tenant.start((), None, base / "server.log", base / "state")
+        tenant = local_tenant.start(("cpu-exhaustion",), None, base / "server.log", base / "state")
         try:
             ready = tenant.ready
             log = RunLog(base, Redactor([ready["admin_token"]]), echo=None)
@@ -143,7 +160,7 @@ def _one_sample(client: Tenant, mode: str) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2, help="suite runs per configuration (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="suite runs per configuration (median)")
     parser.add_argument("--samples", type=int, default=5, help="status changes measured per wait mode")
     args = parser.parse_args()
 
@@ -158,11 +175,17 @@ def main() -> int:
         print(f"   {mode:6s}: median {med * 1000:.0f} ms, max {worst * 1000:.0f} ms — "
               f"ratio to the 0.5 s target: {worst / TARGET_DETECT_S:.2f}x")
 
-    print("3. three runtimes with -n 3 vs one runtime")
-    parallel = median_run("3 runtimes -n 3", args.repeat, "-n", "3", "--runtime", "claude-code",
-                          "--runtime", "hermes", "--runtime", "langgraph")
-    one_xdist = median_run("1 runtime -n 1", args.repeat, "-n", "1")
-    print(f"   -n 3 x3 runtimes / 1 runtime (no xdist): {parallel / single:.2f}x (target <= {TARGET_PARALLEL_RATIO}x)")
+    print("3. three runtimes with -n 3 vs one runtime (interleaved rounds)")
+    walls = interleaved_runs({
+        "1 runtime": (),
+        "3 runtimes -n 3": ("-n", "3", "--runtime", "claude-code", "--runtime", "hermes", "--runtime", "langgraph"),
+        "1 runtime -n 1": ("-n", "1"),
+    }, args.repeat)
+    one, parallel, one_xdist = (statistics.median(walls[k]) for k in ("1 runtime", "3 runtimes -n 3", "1 runtime -n 1"))
+    paired = statistics.median(p / o for p, o in zip(walls["3 runtimes -n 3"], walls["1 runtime"]))
+    print(f"   medians: 1 runtime {one:.2f}s, 3 runtimes -n 3 {parallel:.2f}s, 1 runtime -n 1 {one_xdist:.2f}s")
+    print(f"   -n 3 x3 runtimes / 1 runtime (no xdist): {parallel / one:.2f}x (target <= {TARGET_PARALLEL_RATIO}x; "
+          f"median of per-round ratios {paired:.2f}x)")
     print(f"   -n 3 x3 runtimes / 1 runtime (-n 1):     {parallel / one_xdist:.2f}x (xdist start-up cancelled out)")
     return 0
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,29 @@ class LocalTenant:
     process: subprocess.Popen[str]
     ready: dict[str, Any]
     output_tail: list[str]
+    got_ready: threading.Event = field(default_factory=threading.Event)
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def wait_ready(self, timeout: float = 60.0, started: float | None = None) -> "LocalTenant":
+        """Block until the READY line (or exit); raises TenantStartError (and stops the tenant) without it."""
+        deadline = (started if started is not None else time.monotonic()) + timeout
+        while not self.got_ready.wait(0.05):
+            if time.monotonic() > deadline:
+                break
+        if not self.ready:
+            self.stop()
+            reason = "exited" if self.process.poll() is not None else f"printed no READY line within {timeout:.0f}s"
+            last = next((t for t in reversed(self.output_tail) if t.strip()), "")
+            raise TenantStartError(f"local tenant {reason} (rc={self.process.returncode}); last output: {last[:300]}")
+        return self
+
+    def request_stop(self) -> None:
+        """SIGTERM without waiting (the tenant then stops its agents); `stop()` waits for the exit."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is not None:
@@ -62,42 +81,36 @@ def command(faults: tuple[str, ...], check_mode: str | None, server_log: Path, s
     return cmd + list(extra)
 
 
-def start(faults: tuple[str, ...], check_mode: str | None, server_log: Path, state_dir: Path,
-          timeout: float = 60.0, extra: tuple[str, ...] = ()) -> LocalTenant:
-    """Start the tenant and wait for its READY line (raises TenantStartError with its output tail)."""
+def launch(faults: tuple[str, ...], check_mode: str | None, server_log: Path, state_dir: Path,
+           extra: tuple[str, ...] = ()) -> LocalTenant:
+    """Start the tenant without waiting: its READY line is read in the background (see `wait_ready`)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         command(faults, check_mode, server_log, state_dir, extra), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, bufsize=1,
         start_new_session=True, cwd=str(Path(__file__).resolve().parent.parent))
-    tail: list[str] = []
-    found: dict[str, Any] = {}
-    got_ready = threading.Event()
+    tenant = LocalTenant(process, {}, [])
 
     def reader() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             line = line.rstrip("\n")
-            if line.startswith(READY) and not found:
+            if line.startswith(READY) and not tenant.ready:
                 try:
-                    found.update(json.loads(line[len(READY):]))
+                    tenant.ready.update(json.loads(line[len(READY):]))
                 except ValueError:
-                    tail.append(line)
-                got_ready.set()
+                    tenant.output_tail.append(line)
+                tenant.got_ready.set()
                 continue
-            tail.append(line)
-            del tail[:-40]
-        got_ready.set()
+            tenant.output_tail.append(line)
+            del tenant.output_tail[:-40]
+        tenant.got_ready.set()
 
     threading.Thread(target=reader, name="local-tenant-stdout", daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while not got_ready.wait(0.05):
-        if time.monotonic() > deadline:
-            break
-    tenant = LocalTenant(process, found, tail)
-    if not found:
-        tenant.stop()
-        reason = "exited" if process.poll() is not None else f"printed no READY line within {timeout:.0f}s"
-        last = next((t for t in reversed(tail) if t.strip()), "")
-        raise TenantStartError(f"local tenant {reason} (rc={process.returncode}); last output: {last[:300]}")
     return tenant
+
+
+def start(faults: tuple[str, ...], check_mode: str | None, server_log: Path, state_dir: Path,
+          timeout: float = 60.0, extra: tuple[str, ...] = ()) -> LocalTenant:
+    """Start the tenant and wait for its READY line (raises TenantStartError with its output tail)."""
+    return launch(faults, check_mode, server_log, state_dir, extra).wait_ready(timeout)

@@ -6,13 +6,19 @@ Invariants:
   `[HH:MM:SS]` lines after it can be dated; it is written once, by the controlling process.
 - Lines follow the bash harness grammar (platform-api.md §12.1/§13): `[HH:MM:SS] <msg>`,
   `[HH:MM:SS] ✅ <msg>`, `[HH:MM:SS] ❌ <msg>`, and un-timed detail lines (`    <label> …`).
-- Writers append whole lines with O_APPEND, so xdist workers can share one run.log.
+- Writers append whole lines with O_APPEND under an flock of run.log, so xdist workers can share it.
+- A ❌ line always follows its own step's marker (`8/11 …`): when runtimes run in parallel and another
+  runtime's marker was written since, the failing runtime's marker is repeated first, so a reader that
+  attributes a failure to the last step marker (forensics) names the right step.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -25,6 +31,9 @@ OK = "✅"
 FAIL = "❌"
 WARN = "⚠️ "
 BROOM = "🧹"
+STEP_MARKER = re.compile(r"^\d+[a-z]?/11 ")          # harness step numbering: "7c/11 Files API …"
+TIME_PREFIX = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
+MARKER_SCAN_BYTES = 65536
 
 
 def now_utc() -> datetime:
@@ -47,6 +56,32 @@ def _append(path: Path, text: str) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path):  # noqa: ANN202
+    """Exclusive flock of `path` across processes (xdist workers append to one run.log)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def last_step_marker(path: Path) -> str | None:
+    """The message of the last step-marker line of run.log (without its time prefix)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(fh.seek(0, os.SEEK_END) - MARKER_SCAN_BYTES, 0))
+            tail = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    for line in reversed(tail.splitlines()):
+        msg = TIME_PREFIX.sub("", line, count=1)
+        if msg != line and STEP_MARKER.match(msg):
+            return msg
+    return None
+
+
 class RunLog:
     """Writes harness-grammar lines to run.log (+ echo) and structured events to events.jsonl."""
 
@@ -59,6 +94,7 @@ class RunLog:
         self.echo = echo
         self.runtime = runtime
         self.step: str | None = None
+        self.marker: str | None = None     # this writer's last step-marker message (redacted)
         self._lock = threading.Lock()
 
     def bind(self, runtime: str | None) -> "RunLog":
@@ -108,11 +144,18 @@ class RunLog:
 
     def _line(self, line: str, kind: str, msg: str) -> None:
         line = self.redactor.redact(line)
-        with self._lock:
-            _append(self.run_log, line + "\n")
-            if self.echo:
-                self.echo(line)
+        with self._lock, _file_lock(self.run_log):
+            if kind == "fail" and self.marker and last_step_marker(self.run_log) != self.marker:
+                self._write(f"[{now_utc():%H:%M:%S}] {self.marker}")
+            self._write(line)
+            if kind == "log" and STEP_MARKER.match(msg):
+                self.marker = self.redactor.redact(msg)
         self._event(kind, self.redactor.redact(msg))
+
+    def _write(self, line: str) -> None:
+        _append(self.run_log, line + "\n")
+        if self.echo:
+            self.echo(line)
 
     def _event(self, kind: str, message: str, ts: datetime | None = None, **extra: Any) -> None:
         record = {"ts": iso(ts or now_utc()), "runtime": self.runtime, "step": self.step,
