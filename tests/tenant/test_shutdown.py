@@ -107,3 +107,26 @@ def test_ctrl_c_to_the_whole_process_group_stops_cleanly():
         assert "Health sweep: container" not in log and log.rstrip().endswith("Platform stopped")
     finally:
         tenant.cleanup()
+
+
+def _parent_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_agents_are_real_processes_forked_by_the_fork_server():
+    """Agents are forked from the warm fork server, not started by the asyncio tenant itself,
+    and every one is still a separate live process until the tenant stops."""
+    tenant = launch()
+    try:
+        pids = boot_two_workspaces(tenant)
+        parents = {_parent_pid(p) for p in pids}
+        assert tenant.ready["pid"] not in parents, "agents were spawned directly, not by the fork server"
+        assert len(parents) == 1
+        (zygote,) = parents
+        assert _parent_pid(zygote) == tenant.ready["pid"]
+        assert len(set(pids)) == 2
+    finally:
+        tenant.stop(signal.SIGTERM)
+        tenant.cleanup()
+    assert not any(pid_alive(p) for p in pids)
