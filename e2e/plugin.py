@@ -176,14 +176,21 @@ def _default_run_id() -> str:
 def _echo(config: pytest.Config):  # noqa: ANN202
     capman = config.pluginmanager.getplugin("capturemanager")
 
+    def write(line: str) -> None:
+        # The terminal reporter starts a fresh line first, so log lines never glue onto pytest's progress dots.
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        writer = getattr(reporter, "_tw", None)
+        if writer is not None and writer.width_of_current_line:
+            writer.line()
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
     def echo(line: str) -> None:
         if capman is not None:
             with capman.global_and_fixture_disabled():
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
+                write(line)
         else:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            write(line)
 
     return echo
 
@@ -408,11 +415,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         written, note = render_rca(paths, settings.reports_dir, log.redactor, settings.secrets())
         if written:
             log.log(f"RCA written: {', '.join(str(p) for p in written)}")
+            summary = _rca_summary(settings.reports_dir / "rca.json")
+            if summary:
+                log.log(summary)
         if note:
             log.log(f"RCA not complete: {note}")
     _write_allure_extras(session.config, settings)
     if state.follower is not None:
         state.follower.stop()
+
+
+def _rca_summary(path: Path) -> str | None:
+    """One line for the terminal: what forensics concluded (the full story is in rca.md)."""
+    try:
+        rca = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    primary, step = rca.get("primary"), rca.get("failed_step") or "?"
+    if primary in (None, "unknown"):
+        return f"RCA: failed at {step}; cause outside the five known classes (unknown) — see {path.with_suffix('.md')}"
+    return f"RCA: {primary} PINNED (failed step {step}) — see {path.with_suffix('.md')}"
 
 
 def finish_target(state: SuiteState) -> bool:
