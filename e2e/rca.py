@@ -8,26 +8,12 @@ Invariants:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from forensics.output import write_atomic
 from forensics.redact import Redactor
 
 FORMATS = {"json": "rca.json", "md": "rca.md", "html": "rca.html"}
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def render_rca(paths: list[Path], reports_dir: Path, redactor: Redactor,

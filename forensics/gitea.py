@@ -16,7 +16,6 @@ import email.utils
 import os
 import random
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from typing import Any, Callable, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from forensics.output import atomic_file
 
 T = TypeVar("T")
 
@@ -257,13 +258,10 @@ class GiteaClient:
                  magic: bytes = b"") -> int:
         """Stream an answer body into ``out`` atomically (temp file + rename); returns the byte count.
         ``magic``: required leading bytes (e.g. b"PK" for a zip), checked before anything is kept."""
-        target = Path(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
         response = self.request(action, "GET", path, accept=accept, stream=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         size = 0
         try:
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_file(out, "wb") as handle:
                 try:
                     for chunk in response.iter_bytes():
                         if size == 0 and magic and not chunk.startswith(magic):
@@ -276,15 +274,6 @@ class GiteaClient:
                     raise GiteaError(action, response.status_code, f"download interrupted ({type(exc).__name__})") from None
                 if magic and size == 0:
                     raise GiteaError(action, response.status_code, "answer is empty")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
         finally:
             response.close()
         return size
