@@ -16,6 +16,7 @@ from forensics import __version__
 COMMAND_MODULES: tuple[str, ...] = (
     "forensics.commands.analyze",
     "forensics.commands.signatures",
+    "forensics.commands.history",
     "forensics.commands.gitea",
 )
 

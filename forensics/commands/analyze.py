@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from forensics.cli import UserError
+from forensics.commands import deploy_options
 from forensics.output import write_atomic
 from forensics.render import FORMATS, render
 from forensics.signatures import SignatureError
@@ -29,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--signatures", action="append", default=[], metavar="FILE",
         help="extra signature TOML file (repeatable; also env FORENSICS_SIGNATURES)",
     )
+    # --- deploy lag & recurrence (issue 6): --repo-path --gitea-compare --history-db --no-history --run-id
+    deploy_options.add_arguments(p)
+    # --- end issue 6
     p.set_defaults(func=run)
 
 
@@ -43,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     except SignatureError as exc:
         raise UserError(str(exc)) from None
+    # --- deploy lag & recurrence (issue 6): known issues, deployed-build check, history
+    analysis = deploy_options.apply(analysis, args)
+    # --- end issue 6
     try:
         text = render(analysis, args.format)
     except NotImplementedError as exc:
