@@ -8,6 +8,7 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from forensics.output import write_atomic
@@ -32,6 +33,16 @@ def render_rca(paths: list[Path], reports_dir: Path, redactor: Redactor,
             analysis = analyze_mod.analyze(inputs, secrets=list(secrets))
     except Exception as exc:  # noqa: BLE001
         return [], f"forensics analysis failed ({type(exc).__name__}: {exc})"
+    try:
+        # Known issues ("#2917-class, recurring after its fix was merged"), deployed build vs fix,
+        # and — when FORENSICS_HISTORY_DB names a database — "seen in N of the last 10 runs".
+        from forensics import recurrence
+
+        analysis = recurrence.enrich(analysis, history_db=os.environ.get("FORENSICS_HISTORY_DB") or None)
+    except Exception as exc:  # noqa: BLE001 - the verdict above stands without the recurrence notes
+        note = f"recurrence stage failed ({type(exc).__name__}: {exc})"
+    else:
+        note = None
     written: list[Path] = []
     errors: list[str] = []
     for fmt, name in FORMATS.items():
@@ -43,4 +54,6 @@ def render_rca(paths: list[Path], reports_dir: Path, redactor: Redactor,
         path = reports_dir / name
         write_atomic(path, redactor.redact(text))
         written.append(path)
+    if note:
+        errors.append(note)
     return written, ("; ".join(errors) or None)

@@ -54,6 +54,7 @@ DERIVED_NO_REDEPLOY = "deploy-published-no-redeploy"
 METHOD_GIT = "git"
 METHOD_GITEA = "gitea"
 METHOD_TIME = "time-only"
+METHOD_SAME = "same-commit"
 METHOD_NONE = "none"
 
 
@@ -325,6 +326,13 @@ def time_contains(build_time: datetime | None, merged: datetime | None) -> tuple
     return True, False
 
 
+def _same_commit(a: str, b: str) -> bool:
+    """Two SHAs name the same commit when one is a prefix (>= 7 hex) of the other."""
+    a, b = a.lower(), b.lower()
+    shortest = min(len(a), len(b))
+    return shortest >= 7 and a[:shortest] == b[:shortest]
+
+
 def check(
     fix_commit: str | None,
     merged: datetime | None,
@@ -339,6 +347,9 @@ def check(
     short_fix = fix_commit[:8] if fix_commit else None
     short_sha = sha[:8] if sha else None
     reasons: list[str] = []
+    if fix_commit and sha and _same_commit(fix_commit, sha):
+        return DeployCheck(fix_commit, sha, True, METHOD_SAME,
+                           f"the deployed build {short_sha} is the fix commit {short_fix} itself")
     if fix_commit and sha:
         if repo_path is not None:
             answer, why = git_contains(repo_path, fix_commit, sha)

@@ -57,8 +57,9 @@ def suite_command(reports: Path, *args: str) -> list[str]:
             "--reports-dir", str(reports), *args]
 
 
-def run_suite(reports: Path, *args: str, timeout: float = 120.0) -> SuiteRun:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("E2E_", "MOLECULE_", "PYTEST_XDIST"))}
+def run_suite(reports: Path, *args: str, timeout: float = 120.0, extra_env: dict[str, str] | None = None) -> SuiteRun:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("E2E_", "MOLECULE_", "PYTEST_XDIST", "FORENSICS_"))}
+    env.update(extra_env or {})
     proc = subprocess.run(suite_command(reports, *args), cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     return SuiteRun(proc.returncode, proc.stdout, proc.stderr, reports)

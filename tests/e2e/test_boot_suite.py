@@ -275,3 +275,18 @@ def test_a_fault_on_one_runtime_of_a_parallel_run_blocks_only_that_runtime(tmp_p
     rca = run.rca()
     assert (rca["primary"], rca["failed_step"]) == ("llm-401", "pong")
     assert_no_orphans(run)
+
+
+def test_failed_runs_are_recorded_in_history_and_the_rca_says_it_recurs(tmp_path: Path) -> None:
+    """The gate's RCA carries the known-issue and recurrence story when FORENSICS_HISTORY_DB is set."""
+    db = tmp_path / "history.sqlite"
+    for attempt in ("first", "second"):
+        run = run_suite(tmp_path / attempt, "--fault", "destructive-restart", extra_env={"FORENSICS_HISTORY_DB": str(db)})
+        assert run.rc == 1, run.stdout[-2000:]
+    md = (tmp_path / "second" / "rca.md").read_text(encoding="utf-8")
+    assert "#2917-class, recurring after its fix was merged" in md
+    assert "seen in 2 of the last 2 runs" in md
+    from forensics import history
+
+    rows = history.recent(history.connect(db, create=False), limit=10)
+    assert [r.primary for r in rows] == ["destructive-restart", "destructive-restart"]

@@ -218,3 +218,12 @@ def test_every_deploy_workflow_signature_has_a_grep_E_example() -> None:
     # near misses that must not count as evidence
     assert not re.search(mine["deploy-failure-swallowed"].pattern, "checking continue-on-error: true references in *.yml")
     assert not re.search(mine["deploy-buildinfo-recorded"].pattern, "/buildinfo git_sha=a962ea05 but this run expects ccdd20d2")
+
+
+def test_a_deployed_build_that_is_the_fix_commit_itself_contains_the_fix() -> None:
+    from forensics.deploy import DeployedBuild, check
+
+    same = check("ccdd20d2", None, DeployedBuild(sha="ccdd20d29866b8573566267f2ef8c62fa159c57b"))
+    assert same.contains_fix is True and same.method == "same-commit"
+    other = check("ccdd20d2", None, DeployedBuild(sha="a962ea05aaaaaaaa"))
+    assert other.contains_fix is None and other.method == "none"
