@@ -166,7 +166,7 @@ def test_terminal_echoes_a_nonce_from_the_workspace_directory(healthy_tenant, or
     async def session() -> str:
         headers = {"Authorization": f"Bearer {org.token}", "X-Molecule-Org-Id": org.id}
         async with websockets.connect(ws_url, additional_headers=headers, open_timeout=5) as sock:
-            await sock.send(f"echo {nonce}; pwd\n")
+            await sock.send(f"cd / ; echo {nonce}; pwd\n")
             seen = b""
             async with asyncio.timeout(10):
                 while nonce.encode() + b"\r\n" not in seen or wid.encode() not in seen.split(nonce.encode())[-1]:
@@ -178,6 +178,8 @@ def test_terminal_echoes_a_nonce_from_the_workspace_directory(healthy_tenant, or
 
     out = asyncio.run(session())
     assert nonce in out and wid in out
+    assert "restricted" in out  # `cd /` was refused: the shell stays in the workspace directory
+    assert wid in out.split(nonce)[-1]  # pwd, printed after the refused cd, is still the workspace's directory
 
     async def rejected() -> int:
         try:
