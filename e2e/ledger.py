@@ -58,13 +58,15 @@ def read(reports_dir: Path) -> list[dict[str, Any]]:
 
 
 def outstanding(entries: list[dict[str, Any]]) -> list[Resource]:
-    """Created and neither deleted nor kept, in creation order (workspaces before their org)."""
+    """Created and never torn down (neither deleted, kept nor leaked), workspaces before their org.
+
+    A leaked resource was already deleted and checked by the teardown; it is reported (exit 4), not retried."""
     live: dict[tuple[str, str], Resource] = {}
     for e in entries:
         key = (e["kind"], e["ident"])
         if e["op"] == "created":
             live[key] = Resource(e["kind"], e["ident"], e["runtime"], e.get("tenant_url", ""), e.get("org_id", ""))
-        elif e["op"] in ("deleted", "kept"):
+        elif e["op"] in ("deleted", "kept", "leak"):
             live.pop(key, None)
     return sorted(live.values(), key=lambda r: r.kind != "workspace")
 

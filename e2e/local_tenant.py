@@ -23,8 +23,20 @@ from typing import Any
 READY = "LOCAL_TENANT_READY "
 
 
+USAGE_EXIT = 2   # the tenant's exit code for bad options (one line on its stderr)
+
+
 class TenantStartError(Exception):
-    pass
+    """The tenant gave no READY line; `returncode` is its exit code (None if it was still running)."""
+
+    def __init__(self, message: str, returncode: int | None = None, last_line: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.last_line = last_line
+
+    @property
+    def bad_options(self) -> bool:
+        return self.returncode == USAGE_EXIT
 
 
 @dataclass(slots=True)
@@ -33,6 +45,7 @@ class LocalTenant:
     ready: dict[str, Any]
     output_tail: list[str]
     got_ready: threading.Event = field(default_factory=threading.Event)
+    output_closed: bool = False   # the tenant's stdout reached EOF (it exited or is exiting)
 
     @property
     def pid(self) -> int:
@@ -45,10 +58,17 @@ class LocalTenant:
             if time.monotonic() > deadline:
                 break
         if not self.ready:
+            if self.output_closed:  # exiting by itself: collect its own exit code before any signal could replace it
+                try:
+                    self.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            exited = self.process.poll() is not None
             self.stop()
-            reason = "exited" if self.process.poll() is not None else f"printed no READY line within {timeout:.0f}s"
+            reason = "exited" if exited else f"printed no READY line within {timeout:.0f}s"
             last = next((t for t in reversed(self.output_tail) if t.strip()), "")
-            raise TenantStartError(f"local tenant {reason} (rc={self.process.returncode}); last output: {last[:300]}")
+            raise TenantStartError(f"local tenant {reason} (rc={self.process.returncode}); last output: {last[:300]}",
+                                   self.process.returncode if exited else None, last[:300])
         return self
 
     def request_stop(self) -> None:
@@ -104,6 +124,7 @@ def launch(faults: tuple[str, ...], check_mode: str | None, server_log: Path, st
                 continue
             tenant.output_tail.append(line)
             del tenant.output_tail[:-40]
+        tenant.output_closed = True
         tenant.got_ready.set()
 
     threading.Thread(target=reader, name="local-tenant-stdout", daemon=True).start()

@@ -332,6 +332,10 @@ def _await_local_tenant(state: SuiteState) -> None:
     try:
         tenant = launch.wait_ready(started=state.launch_started)
     except local_tenant.TenantStartError as exc:
+        if exc.bad_options:  # the tenant refused what the suite passed on: a usage error of the suite, exit 2
+            message = bad_tenant_option(exc.last_line)
+            log.fail(f"local tenant refused its options: {message}")
+            pytest.exit(f"e2e: {message}", returncode=2)  # before any test: no junit/allure/RCA is written
         state.target_error = f"local tenant did not start: {exc}"
         log.fail(state.target_error)
         return
@@ -349,6 +353,14 @@ def _await_local_tenant(state: SuiteState) -> None:
     log.ok(f"Local tenant ready (pid={tenant.pid}, cp={ready.get('cp_url')}, tenant={ready.get('tenant_url')}, "
            f"check_mode={new_target.check_mode}, faults={','.join(new_target.faults) or 'none'}, "
            f"published_sha={str(ready.get('published_sha'))[:8]})")
+
+
+def bad_tenant_option(tenant_line: str) -> str:
+    """The tenant's one-line option error, named after the suite option it came from (only --fault and
+    --check-mode reach the tenant)."""
+    reason = tenant_line.partition("molecule-local-tenant: ")[2] or tenant_line or "rejected its options"
+    option = "--fault" if "fault" in reason else "--check-mode" if "check-mode" in reason else "--fault/--check-mode"
+    return f"{option}: {reason}"
 
 
 def sweep_stale(state: SuiteState) -> None:
@@ -482,6 +494,8 @@ def safety_net(state: SuiteState) -> None:
     left = ledger.outstanding(ledger.read(settings.reports_dir))
     target = settings.target
     for res in left:
+        if res.kind == "workspace" and target.kind != "existing":
+            continue  # inside an org of this run: the org delete removes it
         log.log(f"Safety-net teardown: {res.ident}")
         leak: str | None = None
         if res.kind == "org" and target.cp_url and target.admin_token:
@@ -490,15 +504,13 @@ def safety_net(state: SuiteState) -> None:
                 leak = delete_org(cp, res.ident, log, settings.pace, settings.budgets.leak_check)
             finally:
                 cp.close()
-        elif res.kind == "workspace" and target.kind == "existing":
+        elif res.kind == "workspace":
             tenant = Tenant(res.tenant_url or target.tenant_url or "", res.org_id or target.org_id,
                             target.tenant_token, log, settings.budgets.http_request)
             try:
                 leak = delete_workspace(tenant, res.ident, log, settings.pace, settings.budgets.leak_check)
             finally:
                 tenant.close()
-        elif res.kind == "workspace":
-            continue  # inside an org of this run: the org delete above removes it
         ledger.record(settings.reports_dir, "leak" if leak else "deleted", res, **({"message": leak} if leak else {}))
 
 

@@ -257,14 +257,6 @@ def test_sweep_stale_deletes_old_e2e_orgs_only(tmp_path: Path, own_tenant: dict)
         cp.close()
 
 
-def test_a_local_tenant_that_cannot_start_fails_preflight_with_its_reason(tmp_path: Path) -> None:
-    run = run_suite(tmp_path / "reports", "--fault", "no-such-fault", timeout=60)
-    assert run.rc == 1
-    assert run.failed_steps() == ["test_preflight[claude-code]"]
-    assert re.search(r"❌ local tenant did not start: .*unknown fault 'no-such-fault'", run.run_log)
-    assert_blocked_after(run, "claude-code", "preflight")
-
-
 def test_a_fault_on_one_runtime_of_a_parallel_run_blocks_only_that_runtime(tmp_path: Path) -> None:
     run = run_suite(tmp_path / "reports", "-n", "2", "--runtime", "claude-code", "--runtime", "hermes",
                     "--fault", "llm-401@hermes", timeout=170)

@@ -161,3 +161,14 @@ def test_ledger_outstanding_lists_created_not_deleted(tmp_path: Path) -> None:
     ledger.record(tmp_path, "deleted", ws)
     ledger.record(tmp_path, "kept", kept)
     assert [r.ident for r in ledger.outstanding(ledger.read(tmp_path))] == ["e2e-a"]
+
+
+def test_ledger_a_verified_leak_is_settled_not_outstanding(tmp_path: Path) -> None:
+    """The teardown already deleted and checked a leaked resource: it is reported (exit 4), not retried."""
+    ledger.reset(tmp_path)
+    org = ledger.Resource("org", "e2e-leaky", "r")
+    ledger.record(tmp_path, "created", org)
+    ledger.record(tmp_path, "leak", org, message="LEAK: org e2e-leaky still present post-teardown after 1s (count=1)")
+    entries = ledger.read(tmp_path)
+    assert ledger.outstanding(entries) == []
+    assert [e["ident"] for e in ledger.leaks(entries)] == ["e2e-leaky"]
