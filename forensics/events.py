@@ -3,6 +3,7 @@
 Invariants:
 - Echoed script source (``Line.echo``) is never evidence, and neither is a CI step's
   name (``⭐ Run Main <name>``, ``✅ Success - <name>``): it says what ran, not what happened.
+  Nor is the line right after a matching ``+ echo '…'`` trace that prints exactly those words.
 - ``Event.text`` is the line's text, trimmed to ``TEXT_CAP`` characters and redacted;
   every piece between ``[REDACTED]`` markers is a verbatim substring of the ANSI-stripped
   line.
@@ -15,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -95,12 +97,21 @@ def extract(source: str, lines: Iterable[Line], catalogue: Catalogue, redactor: 
     per_sig: Counter = Counter()
     harness_step: str | None = None
     ci_step: str | None = None
+    echo_said: tuple[int, str] | None = None
     for line in lines:
         out.lines = line.line
         if line.ts is not None:
             out.timestamped += 1
-        if line.echo or not line.text:
+        if line.echo:
+            said = echoed_words(line.text)
+            # only a traced echo that itself matches can silence its output: it is then a
+            # candidate line on every matcher path, so both paths see the same pair
+            echo_said = (line.line, said) if said and catalogue.matcher.matches(line.match_text) else None
             continue
+        if not line.text:
+            continue
+        if echo_said is not None and echo_said[0] == line.line - 1 and line.text.strip() == echo_said[1]:
+            continue  # the output of a traced `echo`: the script's own words, not an observation
         for fieldinfo, value in catalogue.context_values(line.match_text):
             if fieldinfo.many:
                 values = out.context.setdefault(fieldinfo.name, [])
@@ -152,6 +163,20 @@ def extract(source: str, lines: Iterable[Line], catalogue: Catalogue, redactor: 
                 )
             )
     return out
+
+
+def echoed_words(text: str) -> str | None:
+    """What a ``set -x`` trace line ``+ echo 'words'`` prints (None if it is not a plain echo)."""
+    body = text.lstrip().lstrip("+").lstrip()
+    if not body.startswith("echo "):
+        return None
+    try:
+        args = shlex.split(body[5:])
+    except ValueError:
+        return None
+    while args and re.fullmatch(r"-[neE]+", args[0]):
+        args.pop(0)
+    return " ".join(args).strip() or None
 
 
 def _resolve(sig: Signature, text: str, harness_step: str | None, ci_step: str | None, catalogue: Catalogue, harness_seen: bool) -> str | None:

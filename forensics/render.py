@@ -132,8 +132,8 @@ def md_code(text: str | None) -> str:
 
 def md_escape(text: str) -> str:
     """Prose with every markup-starting character backslash-escaped and mentions neutralised."""
-    escaped = _MD_PUNCT.sub(r"\\\1", text).replace("`", "\\`")
-    return neutralise_mentions(escaped)
+    # Mentions first: escaping would put a backslash between "@" and a leading "_" of a name.
+    return _MD_PUNCT.sub(r"\\\1", neutralise_mentions(text)).replace("`", "\\`")
 
 
 def md_prose(text: str | None) -> str:

@@ -12,6 +12,10 @@ The reasoning mirrors the seed RCA:
   ``for_max`` = strongest line for it, ``for_sum`` = sum over distinct lines (each
   signature counts at most twice). A hypothesis is *ruled out* when the lines against it
   are decisive (a strength-3 line, or together >= 3) and nothing decisive speaks for it.
+  A line that announces its own retry (kind ``retrying``) is a transient: its strength
+  is capped at supporting (2), so a retried-away error never decides a hypothesis alone.
+  A restart trigger followed by a successful agent probe was ridden out: its lines are
+  capped at supporting (it cannot be the primary of a later failure on its own).
   A workspace restart (kind ``reboot``) starts a new cold boot: when a supporting line
   follows it, the "booted and served" lines from before it stop counting against a crash.
 - An infra-skip / PR-mode run exits 0: a green CI job alone is then not a pass.
@@ -44,6 +48,10 @@ SUPPORT_MAX = 2
 RULE_OUT_SUM = 3
 PER_SIGNATURE_WEIGHT = 2
 EVIDENCE_CAP = 8
+RETRY_KIND = "retrying"                # a line announcing its own retry: never decisive alone
+RECOVERY_KINDS = {"a2a-ok"}              # an agent probe answered
+AGENT_STEPS = ("pong", "known-answer")
+RECOVERY_RESETS = ("destructive-restart",)  # hypotheses a later agent success shows were survived
 REBOOT_KIND = "reboot"                # a structural line: the workspace (re)starts its runtime
 REBOOT_RESETS = ("cold-boot-crash",)  # hypotheses whose against-lines a later boot makes stale
 
@@ -110,17 +118,35 @@ class RunFacts:
 
 def weigh(events: Sequence[Event], by_id: dict[str, Signature]) -> dict[str, Weight]:
     weights = {h: Weight() for h in HYPOTHESES}
+    retried = {(e.source, e.line) for e in events if e.kind == RETRY_KIND}
     for e in events:
         if not e.hypothesis or e.hypothesis not in weights:
             continue
         sig = by_id.get(e.signature or "")
         strength = sig.strength if sig else 1
+        if (e.source, e.line) in retried:
+            strength = min(strength, SUPPORT_MAX)   # "attempt 1 failed (…), retrying": a transient
         target = weights[e.hypothesis].for_lines if e.direction == "for" else weights[e.hypothesis].against_lines
         key = (e.source, e.line)
         if key not in target or target[key][0] < strength:
             target[key] = (strength, e)
     _forget_before_reboot(weights, [e for e in events if e.kind == REBOOT_KIND])
+    _survived(weights, [e for e in events if e.kind in RECOVERY_KINDS or (e.kind == "step-pass" and e.step in AGENT_STEPS)])
     return weights
+
+
+def _survived(weights: dict[str, Weight], successes: list[Event]) -> None:
+    """A restart the workspace rode out — an agent probe succeeded after it — did not break the
+    run: lines for the hypotheses in RECOVERY_RESETS that precede a later agent success are
+    capped at supporting (the seed's restart came after the last PONG, never before it)."""
+    if not successes:
+        return
+    for h in RECOVERY_RESETS:
+        w = weights[h]
+        w.for_lines = {
+            k: ((min(s, SUPPORT_MAX), e) if any(_before(e, ok) for ok in successes) else (s, e))
+            for k, (s, e) in w.for_lines.items()
+        }
 
 
 def _before(a: Event, b: Event) -> bool:
@@ -271,7 +297,7 @@ def why_sentence(h: str, verdict: Verdict, w: Weight, facts: RunFacts, levers: d
         key = "not-evidenced-unserved"
     if verdict is Verdict.RULED_OUT and facts.outcome is Outcome.PASSED and f"{key}-passed" in templates:
         key = f"{key}-passed"
-    elif verdict is Verdict.RULED_OUT and not served and f"{key}-unserved" in templates:
+    elif verdict in (Verdict.RULED_OUT, Verdict.SUPPORTED) and not served and f"{key}-unserved" in templates:
         key = f"{key}-unserved"
     values = _Blank(
         top=_join_meanings(_strongest(w.for_lines), limit=1),
