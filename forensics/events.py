@@ -97,6 +97,7 @@ def extract(source: str, lines: Iterable[Line], catalogue: Catalogue, redactor: 
     per_sig: Counter = Counter()
     harness_step: str | None = None
     ci_step: str | None = None
+    step_passed = False  # the current harness step already printed its own ✅ line
     echo_said: tuple[int, str] | None = None
     for line in lines:
         out.lines = line.line
@@ -133,13 +134,15 @@ def extract(source: str, lines: Iterable[Line], catalogue: Catalogue, redactor: 
             if sig.kind == "step-start":
                 out.harness_seen = True
                 step = step or catalogue.step_of(line.match_text)
-                harness_step = step
+                harness_step, step_passed = step, False
             elif sig.kind == "ci-step-start":
                 name = line.text.split("Run ", 1)[-1]
                 ci_step = step or catalogue.step_of(name, only={"preflight", "teardown"})
                 harness_step = None
             elif step is None:
-                step = _resolve(sig, line.match_text, harness_step, ci_step, catalogue, out.harness_seen)
+                step = _resolve(sig, line.match_text, harness_step, ci_step, catalogue, out.harness_seen, step_passed)
+            if sig.kind == "step-pass" and harness_step is not None and step == harness_step:
+                step_passed = True
             if sig.kind in HARNESS_KINDS:
                 out.harness_seen = True
             per_sig[sig.id] += 1
@@ -179,9 +182,14 @@ def echoed_words(text: str) -> str | None:
     return " ".join(args).strip() or None
 
 
-def _resolve(sig: Signature, text: str, harness_step: str | None, ci_step: str | None, catalogue: Catalogue, harness_seen: bool) -> str | None:
+def _resolve(sig: Signature, text: str, harness_step: str | None, ci_step: str | None, catalogue: Catalogue,
+             harness_seen: bool, step_passed: bool = False) -> str | None:
+    """The step of one matched line. A failure is charged to the current harness step, unless
+    that step already passed and the failure names another step in its own words (a probe
+    with no numbered header of its own, e.g. the known-answer probe right after PONG ✅)."""
     if sig.kind == "step-fail":
-        return harness_step or catalogue.step_of(text)
+        named = catalogue.step_of(text) if step_passed else None
+        return named or harness_step or catalogue.step_of(text)
     if sig.kind == "step-pass":
         return catalogue.step_of(text) or harness_step
     if sig.kind in ("ci-error", "ci-step-fail", "exit-nonzero", "job-fail"):

@@ -41,6 +41,9 @@ CI_FAIL_ORDER = ("ci-error", "ci-step-fail", "job-fail", "exit-nonzero")
 HARD_CI_FAIL = {"ci-step-fail", "job-fail"}
 PASS_KINDS = {"run-pass", "job-pass"}
 SKIP_KINDS = {"run-skip"}
+# What a deploy workflow proves when it finishes cleanly: the fleet took the build and the
+# tenants answer /buildinfo with the target SHA (a GitHub job log has no "Job succeeded" line).
+DEPLOY_DONE_KINDS = {"deploy-fleet-ok", "deploy-ok", "deploy-buildinfo-ok"}
 SERVED_ORDER = ("pong", "known-answer", "terminal", "image-roundtrip", "config-put")
 DECISIVE = 3
 PIN_SUM = 4
@@ -188,13 +191,21 @@ def run_facts(events: Sequence[Event], total_lines: int, readable_sources: int, 
         first = _first_failure(harness_fails, ci_fails)
         meanings = _generic_meanings(events, first)
         return RunFacts(Outcome.FAILED, failed_step=first.step if first else None, first_failure=first, served=served, failure_meanings=meanings)
+    decisive = [e for e in events if e.hypothesis and e.direction == "for" and strengths.get(e.signature or "", 0) >= DECISIVE]
+    deploy_only = _deploy_only_sources(events)
+    if passed and decisive and not any(e.kind in PASS_KINDS | {"job-end"} and e.source not in deploy_only for e in events):
+        # A green deploy job is the deploy's verdict, not the E2E run's: a decisive failure line
+        # in another source (e.g. the platform log beside it) still says what happened to the run.
+        elsewhere = [e for e in decisive if e.source not in deploy_only]
+        if elsewhere:
+            return RunFacts(Outcome.FAILED, failed_step=elsewhere[0].step, first_failure=elsewhere[0], served=served)
     if passed:
         return RunFacts(Outcome.PASSED, served=served)
     ended = any(e.kind == "job-end" or (e.kind == "step-start" and e.step == "teardown") for e in events)
-    if ended and not skipped and {"pong", "known-answer"} & set(served):
-        # No pass banner, but the agent answered, nothing failed and the run reached its end.
+    if ended and not skipped and ({"pong", "known-answer"} & set(served) or any(e.kind in DEPLOY_DONE_KINDS for e in events)):
+        # No pass banner, but the agent answered (or the redeploy landed), nothing failed and
+        # the job reached its end.
         return RunFacts(Outcome.PASSED, served=served)
-    decisive = [e for e in events if e.hypothesis and e.direction == "for" and strengths.get(e.signature or "", 0) >= DECISIVE]
     if decisive:  # e.g. a platform log alone: no run verdict, but a decisive failure line
         return RunFacts(Outcome.FAILED, failed_step=decisive[0].step, first_failure=decisive[0], served=served)
     if skipped:
@@ -202,6 +213,12 @@ def run_facts(events: Sequence[Event], total_lines: int, readable_sources: int, 
     if not events:
         return RunFacts(Outcome.INCONCLUSIVE, reason="no recognised CI, harness or platform lines in the input", served=served)
     return RunFacts(Outcome.INCONCLUSIVE, reason="the log has no pass or fail verdict (truncated or still running?)", served=served)
+
+
+def _deploy_only_sources(events: Sequence[Event]) -> set[str]:
+    """Sources that are deploy-workflow job logs: deploy lines and no harness lines."""
+    harness = {e.source for e in events if e.kind in HARNESS_FAIL | {"step-start", "step-pass", "run-pass"}}
+    return {e.source for e in events if e.kind.startswith("deploy-")} - harness
 
 
 STRUCTURAL = HARNESS_FAIL | PASS_KINDS | SKIP_KINDS | set(CI_FAIL_ORDER) | {
@@ -393,7 +410,8 @@ def report_sentences(facts: RunFacts, primary: str | None, assessments: dict[str
         failure_shape=("; " + "; ".join(facts.failure_meanings)) if facts.failure_meanings else "",
         at_step=f" at step {facts.failed_step}" if facts.failed_step else "",
         reason=facts.reason,
-        served=served_phrase(facts, steps) or "nothing",
+        served=served_phrase(facts, steps) or "not shown in these logs",
+        failed_probe=f"the {facts.failed_step} probe" if facts.failed_step else "a later A2A call",
     )
     if facts.outcome is Outcome.PASSED:
         return {"headline": run.get("headline-passed", "Run PASSED.").format_map(values), "mechanism": "", "lever": None, "refs": [], "signature": "passed"}
