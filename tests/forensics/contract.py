@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import gzip
 import re
+import zipfile
 from pathlib import Path
 
 # ECMA-48 CSI / OSC / two-byte escapes: the usual "strip-ansi" definition (SGR colour codes,
 # cursor moves, private modes such as ESC[?25l).
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 MARK = "[REDACTED]"
+ZIP_SEP = "::"  # a Gitea run-logs zip member is reported as "<zip as given>::<member>"
 
 
 def contract_lines(path: str | Path) -> list[str]:
     """Lines as the contract defines them: bytes, gunzip for .gz, UTF-8 replace, split on \\n, drop one \\r."""
-    raw = Path(path).read_bytes()
+    if ZIP_SEP in str(path):
+        archive, member = str(path).split(ZIP_SEP, 1)
+        raw = zipfile.ZipFile(archive).read(member)
+    else:
+        raw = Path(path).read_bytes()
     if str(path).endswith(".gz"):
         raw = gzip.decompress(raw)
     out = []
@@ -32,7 +38,7 @@ def check_evidence(analysis: dict, given: list[str], base: Path | None = None) -
     items = [("evidence", e) for h in analysis["hypotheses"].values() for e in h["evidence"]]
     items += [("timeline", e) for e in analysis["timeline"]]
     for where, e in items:
-        if e["source"] not in given:
+        if e["source"].split(ZIP_SEP, 1)[0] not in given:
             problems.append(f"{where}: source {e['source']!r} not given")
             continue
         lines = cache.setdefault(e["source"], contract_lines(base / e["source"] if base else e["source"]))

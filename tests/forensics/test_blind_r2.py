@@ -10,13 +10,10 @@ case runs through the real CLI and is checked against its label and the evidence
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from forensics.model import HYPOTHESES
-from tests.forensics.contract import check_evidence
-from tests.forensics.test_corpus import ROOT, assert_verdict, run_cli
+from tests.forensics.test_corpus import ROOT, check_labelled_case
 
 BASE = ROOT / "fixtures" / "logs" / "blind-r2"
 CASES = json.loads((BASE / "labels.json").read_text())["cases"]
@@ -37,17 +34,4 @@ def _param(case: dict):  # noqa: ANN202
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_blind_r2_case(case: dict) -> None:
     """Verdict per label; evidence lines real; secrets absent; a pin shows its lines."""
-    files = [str(Path(BASE.name) / f) for f in case["files"]]
-    proc = run_cli("analyze", *files, "--format", "json", cwd=BASE.parent)
-    assert b"Traceback" not in proc.stderr, proc.stderr.decode()[-2000:]
-    assert proc.returncode == case["expect_exit"], proc.stderr.decode()
-    out = proc.stdout.decode()
-    for secret in case.get("secrets", []):
-        assert secret not in out
-    analysis = json.loads(out)
-    assert_verdict(analysis, case)
-    assert check_evidence(analysis, files, base=BASE.parent) == []
-    if analysis["primary"] in HYPOTHESES:
-        assert analysis["hypotheses"][analysis["primary"]]["evidence"], "a pinned hypothesis shows its lines"
-    if case["outcome"] != "inconclusive":
-        assert analysis["timeline"], "a failed or passed run has events"
+    check_labelled_case(BASE, case)

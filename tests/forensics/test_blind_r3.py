@@ -13,66 +13,21 @@ Every case runs through the real CLI and is checked against its label and the ev
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from forensics.model import HYPOTHESES
-from tests.forensics.contract import ANSI, check_evidence, contract_lines
-from tests.forensics.test_corpus import ROOT, assert_verdict, run_cli
+from tests.forensics.contract import ZIP_SEP, check_evidence, contract_lines
+from tests.forensics.test_corpus import ROOT, check_labelled_case, run_cli
 
 BASE = ROOT / "fixtures" / "logs" / "blind-r3"
 CASES = json.loads((BASE / "labels.json").read_text())["cases"]
-ZIP_SEP = "::"
-
-
-def _zip_lines(base: Path, source: str) -> list[str]:
-    """Contract lines of ``archive.zip::member`` (the member read as the contract reads a file)."""
-    archive, member = source.split(ZIP_SEP, 1)
-    raw = zipfile.ZipFile(base / archive).read(member)
-    out = []
-    for line in raw.decode("utf-8", errors="replace").split("\n"):
-        out.append(ANSI.sub("", line[:-1] if line.endswith("\r") else line))
-    return out
-
-
-def _zip_problems(analysis: dict, given: list[str], base: Path) -> list[str]:
-    """The evidence contract for zip inputs: source is ``<path as given>::<member>``, line and
-    text real in that member."""
-    problems: list[str] = []
-    items = [e for h in analysis["hypotheses"].values() for e in h["evidence"]] + analysis["timeline"]
-    for e in items:
-        archive = e["source"].split(ZIP_SEP, 1)[0]
-        if archive not in given or ZIP_SEP not in e["source"]:
-            problems.append(f"source {e['source']!r} is not <given zip>::<member>")
-            continue
-        lines = _zip_lines(base, e["source"])
-        if not 1 <= e["line"] <= len(lines) or any(p and p not in lines[e["line"] - 1] for p in e["text"].split("[REDACTED]")):
-            problems.append(f"{e['source']}:{e['line']} not verbatim")
-    return problems
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_blind_r3_case(case: dict) -> None:
-    """Verdict per label; evidence lines real; secrets absent; a pin shows its lines."""
-    files = [str(Path(BASE.name) / f) for f in case["files"]]
-    proc = run_cli("analyze", *files, "--format", "json", cwd=BASE.parent)
-    assert b"Traceback" not in proc.stderr, proc.stderr.decode()[-2000:]
-    assert proc.returncode == case["expect_exit"], proc.stderr.decode()
-    out = proc.stdout.decode()
-    for secret in case.get("secrets", []):
-        assert secret not in out
-    analysis = json.loads(out)
-    assert_verdict(analysis, case)
-    if any(f.endswith(".zip") for f in files):
-        assert _zip_problems(analysis, files, BASE.parent) == []
-    else:
-        assert check_evidence(analysis, files, base=BASE.parent) == []
-    if analysis["primary"] in HYPOTHESES:
-        assert analysis["hypotheses"][analysis["primary"]]["evidence"], "a pinned hypothesis shows its lines"
-    if case["outcome"] != "inconclusive":
-        assert analysis["timeline"], "a failed or passed run has events"
+    """Verdict per label; evidence lines real (zip members as ``<zip>::<member>``); secrets absent."""
+    check_labelled_case(BASE, case)
 
 
 def _analyse(*files: str) -> dict:

@@ -20,7 +20,7 @@ import pytest
 
 from forensics.model import HYPOTHESES
 from tests.forensics.contract import check_evidence
-from tests.forensics.test_corpus import ROOT, assert_verdict, run_cli
+from tests.forensics.test_corpus import ROOT, check_labelled_case, run_cli
 
 BASE = ROOT / "fixtures" / "logs" / "heldout-style"
 CASES = json.loads((BASE / "labels.json").read_text())["cases"]
@@ -37,20 +37,7 @@ def analyze(files: list[str], fmt: str = "json", cwd: Path = BASE.parent, stdin:
 def test_heldout_style_case(case: dict) -> None:
     """Outcome, primary, failed step, rule-outs, support, exactly one pin iff primary is one of
     the five, evidence lines real, secrets absent."""
-    files = [str(Path(BASE.name) / f) for f in case["files"]]
-    proc = analyze(files)
-    assert proc.returncode == case["expect_exit"], proc.stderr.decode()
-    out = proc.stdout.decode()
-    for secret in case.get("secrets", []):
-        assert secret not in out
-    analysis = json.loads(out)
-    assert_verdict(analysis, case)
-    assert check_evidence(analysis, files, base=BASE.parent) == []
-    if case["outcome"] != "inconclusive":
-        assert analysis["timeline"], "a failed or passed run has events"
-    if analysis["primary"] in HYPOTHESES:
-        pinned = analysis["hypotheses"][analysis["primary"]]
-        assert pinned["evidence"], "a pinned hypothesis shows its lines"
+    check_labelled_case(BASE, case)
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
