@@ -31,7 +31,9 @@ OK = "✅"
 FAIL = "❌"
 WARN = "⚠️ "
 BROOM = "🧹"
-STEP_MARKER = re.compile(r"^\d+[a-z]?/11 ")          # harness step numbering: "7c/11 Files API …"
+# Lines a reader takes as the start of a step: the harness numbering ("7c/11 Files API …") and the
+# teardown broom ("🧹 Tearing down …"), which forensics reads as the teardown step.
+STEP_MARKER = re.compile(r"^(?:\d+[a-z]?/11 |🧹 )")
 TIME_PREFIX = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
 MARKER_SCAN_BYTES = 65536
 

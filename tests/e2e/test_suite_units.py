@@ -172,3 +172,21 @@ def test_ledger_a_verified_leak_is_settled_not_outstanding(tmp_path: Path) -> No
     entries = ledger.read(tmp_path)
     assert ledger.outstanding(entries) == []
     assert [e["ident"] for e in ledger.leaks(entries)] == ["e2e-leaky"]
+
+
+def test_a_failure_after_another_runtimes_teardown_repeats_its_own_step_marker(tmp_path: Path) -> None:
+    """Parallel runtimes share run.log: when the other runtime's teardown broom line was written after
+    this runtime's step marker, the failing runtime's marker is repeated, so forensics (which dates a
+    failure by the last step start) names the failing step, not teardown."""
+    from forensics.analyze import analyze
+
+    base = make_log(tmp_path)
+    hermes, claude = base.bind("hermes"), base.bind("claude-code")
+    hermes.log("8/11 Sending A2A message to parent — expecting agent response...")
+    claude.log("🧹 Tearing down workspace 0f6b2c1d-8e3a-4b7f-9c5d-2a1e6f4b8c30...")
+    hermes.fail("A2A — REGRESSION: hermes gateway auth broken. Raw: [hermes-agent error 401] "
+                "Error code: 401 - {'error': {'message': 'User not found.', 'code': 401}}")
+    lines = (tmp_path / "run.log").read_text(encoding="utf-8").splitlines()
+    assert "8/11 Sending A2A message" in lines[-2] and "❌" in lines[-1]
+    analysis = analyze([str(tmp_path / "run.log")])
+    assert (analysis.primary, analysis.failed_step) == ("llm-401", "pong")
