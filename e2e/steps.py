@@ -17,7 +17,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from e2e import ledger
@@ -513,14 +513,19 @@ class Boot:
         return leaks
 
 
-def delete_workspace(tenant: Tenant, wid: str, log: RunLog, pace: Any, budget: float) -> str | None:
-    """DELETE the workspace and verify it is gone (404/410 or status removed). Returns a leak message."""
-    log.log(f"{BROOM} Tearing down workspace {wid}...")
-    reply = tenant.delete_workspace(wid)
+def _request_teardown(log: RunLog, what: str, send_delete: Callable[[], Any]) -> None:
+    """Announce the teardown of `what` (the broom line marks the teardown step), send the DELETE, log the answer."""
+    log.log(f"{BROOM} Tearing down {what}...")
+    reply = send_delete()
     if reply.ok:
         log.ok("Teardown request accepted")
     else:
         log.log(f"Teardown returned non-2xx (may already be gone): {reply.describe()}")
+
+
+def delete_workspace(tenant: Tenant, wid: str, log: RunLog, pace: Any, budget: float) -> str | None:
+    """DELETE the workspace and verify it is gone (404/410 or status removed). Returns a leak message."""
+    _request_teardown(log, f"workspace {wid}", lambda: tenant.delete_workspace(wid))
 
     def gone() -> None:
         check = tenant.get_workspace(wid)
@@ -541,12 +546,7 @@ def delete_workspace(tenant: Tenant, wid: str, log: RunLog, pace: Any, budget: f
 
 def delete_org(cp: ControlPlane, slug: str, log: RunLog, pace: Any, budget: float) -> str | None:
     """DELETE the tenant and run the leak check (any listed row with the slug is a leak)."""
-    log.log(f"{BROOM} Tearing down org {slug}...")
-    reply = cp.delete_tenant(slug)
-    if reply.ok:
-        log.ok("Teardown request accepted")
-    else:
-        log.log(f"Teardown returned non-2xx (may already be gone): {reply.describe()}")
+    _request_teardown(log, f"org {slug}", lambda: cp.delete_tenant(slug))
     count = {"n": -1}
 
     def gone() -> None:

@@ -441,32 +441,30 @@ def _is_notable(event: Event) -> bool:
     return bool(event.hypothesis or event.step or event.direction or any(k in (event.kind or "").lower() for k in kinds))
 
 
+def _line_fields(item: Evidence | Event, line_cap: int, same_day: str | None, names: dict[str, str]) -> dict[str, Any]:
+    """The view fields every cited line has, whether it comes from evidence or the timeline."""
+    return {
+        "when": _when(item.ts, same_day),
+        "ts": _iso(item.ts),
+        "source": clean(item.source, 300),
+        "line": item.line,
+        "ref": clean(f"{names.get(item.source, item.source)}:{item.line}", 320),
+        "text": clean(item.text, line_cap),
+        "meaning": clean(item.meaning, 600),
+    }
+
+
 def _item_from_evidence(
     ev: Evidence, tags: list[tuple[str, str]], line_cap: int, same_day: str | None, names: dict[str, str]
 ) -> ItemView:
     direction = next((d for _, d in tags if d == "for"), None) or next((d for _, d in tags if d != "neutral"), "neutral")
-    return ItemView(
-        when=_when(ev.ts, same_day),
-        ts=_iso(ev.ts),
-        source=clean(ev.source, 300),
-        line=ev.line,
-        ref=clean(f"{names.get(ev.source, ev.source)}:{ev.line}", 320),
-        text=clean(ev.text, line_cap),
-        meaning=clean(ev.meaning, 600),
-        hypotheses=[clean(h, 80) for h, _ in tags],
-        direction=direction,
-    )
+    return ItemView(**_line_fields(ev, line_cap, same_day, names),
+                    hypotheses=[clean(h, 80) for h, _ in tags], direction=direction)
 
 
 def _item_from_event(e: Event, line_cap: int, same_day: str | None, names: dict[str, str]) -> ItemView:
     return ItemView(
-        when=_when(e.ts, same_day),
-        ts=_iso(e.ts),
-        source=clean(e.source, 300),
-        line=e.line,
-        ref=clean(f"{names.get(e.source, e.source)}:{e.line}", 320),
-        text=clean(e.text, line_cap),
-        meaning=clean(e.meaning, 600),
+        **_line_fields(e, line_cap, same_day, names),
         hypotheses=[clean(e.hypothesis, 80)] if e.hypothesis else [],
         direction=e.direction or "neutral",
         kind=clean(e.kind, 80),
